@@ -1,0 +1,1 @@
+"""Data: image loading, distortions, databases, pairs and the embedded default data set."""
