@@ -15,6 +15,16 @@ import sys
 from biqa_jax.data import images as image_io
 
 
+def _positive_int(text: str) -> int:
+  try:
+    value = int(text)
+  except ValueError:
+    value = 0
+  if value < 1:
+    raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer; use e.g. --batch-size 8")
+  return value
+
+
 def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(prog="biqa", description=__doc__.split("\n\n")[0])
   sub = parser.add_subparsers(dest="command", required=True)
@@ -23,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
   score.add_argument("--checkpoint", required=True,
                      help="training workdir or <workdir>/<stage>/checkpoints folder")
   score.add_argument("--json", action="store_true", help="print JSON instead of CSV")
-  score.add_argument("--batch-size", type=int, default=8, help="images per batch of equal size")
+  score.add_argument("--batch-size", type=_positive_int, default=8, help="images per batch of equal size")
   return parser
 
 

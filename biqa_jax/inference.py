@@ -19,6 +19,9 @@ from tqdm.auto import tqdm
 def predict(apply_fn: Callable[[Any, jnp.ndarray], jnp.ndarray], params: Any,
             images: Sequence[np.ndarray], batch_size: int = 8, progress: bool = False) -> np.ndarray:
   """Scores ``[N]`` float32 of uint8 ``[H, W, 3]`` images (any sizes) with ``apply_fn(params, x)``."""
+  if batch_size < 1:
+    # range(0, n, batch_size) would be empty for a negative size and every score left at 0.
+    raise ValueError(f"batch_size={batch_size}; it must be a positive number of images per batch.")
   by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
   for i, image in enumerate(images):
     by_shape[image.shape].append(i)
