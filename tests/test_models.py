@@ -380,3 +380,12 @@ def test_bfloat16_model_keeps_float32_params_and_output_close_to_float32_model(m
   hidden = nnx.relu(f32.fc1(feats_ref))
   scale = jnp.abs(hidden) @ jnp.abs(f32.fc2.kernel[...])[:, 0] + jnp.abs(f32.fc2.bias[...][0])
   assert bool(jnp.all(jnp.abs(out - ref) <= 0.02 * scale)), (out, ref, scale)
+
+
+@pytest.mark.parametrize("h,w", [(8, 8), (7, 9), (5, 4)])
+def test_max_pool_2x2_equals_flax_valid_max_pool_including_odd_sizes(h, w):
+  from biqa_jax.models.biqa_net import max_pool_2x2
+
+  x = jax.random.normal(jax.random.key(h * w), (2, h, w, 3))
+  expected = nnx.max_pool(x, window_shape=(2, 2), strides=(2, 2), padding="VALID")
+  np.testing.assert_array_equal(max_pool_2x2(x), expected)
