@@ -17,10 +17,15 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.8,<4",
     # The embedded default data set is made from the photos bundled with scikit-image.
     "scikit-image>=0.24,<0.27",
+    # The subjective-test web app (biqa_jax/subjective): Flask, served by waitress.
+    "flask>=3.0,<4",
+    "waitress>=3.0,<4",
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4"],
+    # playwright: the Python package only, driving Debian's /usr/bin/chromium (installed by
+    # .ci/run with apt); no browser is downloaded.
+    "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "playwright>=1.40,<2"],
     "gpu": ["jax[cuda12]>=0.7,<0.11"],
     # PyTorch (CPU build) for the side-by-side benchmarks in benchmarks/.
     "bench": ["torch>=2.4,<2.14"],
